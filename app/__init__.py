@@ -1,0 +1,1 @@
+"""docent: question answering over a team's own documents."""

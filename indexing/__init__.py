@@ -1,0 +1,1 @@
+"""Document ingestion: parsing, chunking, embedding and vector indexes."""
