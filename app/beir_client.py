@@ -98,6 +98,8 @@ def _run(client, dataset, corpus, queries, qrels, collection_name, question, ks,
             ),
             "uploading the corpus",
         )
+    for record in upload["skipped"]:
+        print(f"skipped {record['file']} line {record['line']}: {record['reason']}")
     job = _wait_for_job(client, upload["job"])
     seconds = time.perf_counter() - started
     done = job["progress"]["done"]

@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     # One line per HTTP request would bury the progress bar and the results.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # faiss logs a failed import of its AVX2 build at INFO before loading the generic one.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return args.handler(args)
 
 

@@ -410,7 +410,7 @@ def _beir_document(filename: str, line_number: int, line: str) -> ParsedDocument
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
-        raise MalformedFileError(f"{where}: invalid JSON: {error.msg} at column {error.colno}") from error
+        raise MalformedFileError(f"{where}: invalid JSON ({error.msg}, column {error.colno})") from error
     if not isinstance(record, dict):
         raise MalformedFileError(f"{where}: expected a JSON object, got {type(record).__name__}")
     if "_id" not in record:

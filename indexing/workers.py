@@ -24,7 +24,10 @@ from indexing.index_store import CollectionDroppedError, IndexStore
 logger = logging.getLogger(__name__)
 
 # Documents taken from the database per step; progress is committed after each step.
-DOCUMENTS_PER_STEP = 32
+# Larger steps pad less, because the embedder sorts each call's texts by length,
+# but they report progress less often. One call for 256 Cranfield documents took
+# about 7% less time than steps of 32 in one run on a shared 2-core machine.
+DOCUMENTS_PER_STEP = 64
 _STOP = -1
 
 

@@ -16,9 +16,12 @@ fi
 
 stamp=".venv/.docent-installed${extras}"
 inputs=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$inputs" ]]; then
-  exit 0
-fi
+# An install with the test tools also serves a plain set-up.
+for installed in "$stamp" ".venv/.docent-installed[test]"; do
+  if [[ -f "$installed" && "$(cat "$installed")" == "$inputs" ]]; then
+    exit 0
+  fi
+done
 
 # torch is pinned in constraints.txt: an unpinned torch resolves to a CUDA build of several GB.
 .venv/bin/python -m pip install --quiet -c constraints.txt -e ".${extras}"

@@ -108,11 +108,9 @@ class Attention(nn.Module):
         if self.kv_cache is not None:
             k, v = self.kv_cache.update(input_pos, k, v)  # (1, n_kv_heads, S, head_dim)
 
-        # grouped-query attention: query head h reads key/value head h // (n_heads / n_kv_heads)
-        n_rep = self.n_heads // self.n_kv_heads
-        k = k.repeat_interleave(n_rep, dim=1)  # (1, n_heads, S, head_dim)
-        v = v.repeat_interleave(n_rep, dim=1)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (1, n_heads, T, head_dim)
+        # grouped-query attention: query head h reads key/value head h // (n_heads / n_kv_heads).
+        # enable_gqa does that without copying the cached keys and values per query head.
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)  # (1, n_heads, T, head_dim)
 
         y = y.transpose(1, 2).reshape(batch, seq_len, self.n_heads * self.head_dim)
         return self.wo(y)  # (1, T, dim)

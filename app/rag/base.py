@@ -39,6 +39,10 @@ class Answer:
     trace: list[str] = field(default_factory=list)
 
 
+class NoDocumentsError(LookupError):
+    """Retrieval found nothing to answer from, because the collection has no indexed chunks."""
+
+
 class Strategy(ABC):
     name: str
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from app.db.models import Collection
-from app.rag.base import Answer, AskParameters, Source, Strategy
+from app.rag.base import Answer, AskParameters, NoDocumentsError, Source, Strategy
 from app.rag.prompt import build_messages, fit_sources
 from app.retrieval import Retriever
 
@@ -24,6 +24,12 @@ class NaiveStrategy(Strategy):
     def answer(self, collection: Collection, question: str, parameters: AskParameters) -> Answer:
         started = time.perf_counter()
         retrieval = self._retriever.search(collection, question, parameters.top_k)
+        if not retrieval.chunks:
+            # Without sources the model would answer from nothing and sound just as sure.
+            raise NoDocumentsError(
+                f"collection {collection.id} has no indexed documents yet; upload documents "
+                "and wait for their ingestion job to succeed"
+            )
         retrieved = time.perf_counter()
 
         llm = self._llm_provider()

@@ -1,4 +1,4 @@
-"""Bad requests get a 4xx JSON error that says what to fix, and lose no accepted data."""
+"""Bad requests get a 4xx JSON error naming what to fix, and lose no accepted data."""
 
 from __future__ import annotations
 
@@ -123,3 +123,19 @@ def test_errors_are_json_with_detail(client):
     response = client.post("/v1/collections", content=b"not json", headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert "detail" in response.json()
+
+
+def test_ask_on_empty_collection_is_409(client, collection_id):
+    response = client.post(f"/v1/collections/{collection_id}/ask", json={"question": "What is flutter?"})
+    assert response.status_code == 409
+    assert "no indexed documents" in response.json()["detail"]
+
+
+def test_docs_page_uses_local_assets(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs/static/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text
+    script = client.get("/docs/static/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert len(script.content) > 100_000

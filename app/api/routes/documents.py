@@ -86,8 +86,9 @@ def _check_unique(session, collection_id: int, documents: list[NewDocument]) -> 
     if existing:
         raise ApiError(
             409,
-            f"{len(existing)} document ids already exist in this collection, such as {existing[0]!r}; "
-            "delete those documents first or upload under other ids",
+            f"document id {existing[0]!r} already exists in this collection"
+            + (f", and {len(existing) - 1} more" if len(existing) > 1 else "")
+            + "; delete those documents first or upload under other ids",
             external_ids=existing[:20],
         )
 

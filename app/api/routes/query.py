@@ -10,7 +10,7 @@ from app.api.convert import chunk_hit, milliseconds, source_public
 from app.api.deps import CollectionDep, RuntimeDep
 from app.api.errors import ApiError
 from app.api.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse, Usage
-from app.rag.base import AskParameters
+from app.rag.base import AskParameters, NoDocumentsError
 from app.rag.naive import PromptTooLongError
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ def ask(body: AskRequest, collection: CollectionDep, runtime: RuntimeDep) -> Ask
         answer = strategy.answer(collection, body.question, parameters)
     except PromptTooLongError as error:
         raise ApiError(422, str(error)) from error
+    except NoDocumentsError as error:
+        raise ApiError(409, str(error)) from error
     logger.info(
         "answered on collection %d with %s: %d prompt + %d completion tokens in %.2f s",
         collection.id, answer.strategy, answer.prompt_tokens, answer.completion_tokens,
