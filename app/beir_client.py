@@ -52,6 +52,16 @@ def _wait_for_job(client: httpx.Client, job: dict) -> dict:
             time.sleep(POLL_SECONDS)
 
 
+def _wait_for_evaluation(client: httpx.Client, job: dict) -> dict:
+    with tqdm(total=job["progress"]["total"], unit="query", desc="evaluating") as bar:
+        while True:
+            job = _check(client.get(f"/v1/evaluations/{job['id']}"), "reading the evaluation")
+            bar.update(job["progress"]["done"] - bar.n)
+            if job["status"] in ("succeeded", "failed"):
+                return job
+            time.sleep(POLL_SECONDS)
+
+
 def _first_query(queries_path: Path) -> str:
     with queries_path.open(encoding="utf-8") as lines:
         return json.loads(next(line for line in lines if line.strip()))["text"]
@@ -124,17 +134,22 @@ def _run(client, dataset, corpus, queries, qrels, collection_name, question, ks,
     print("timings (ms): " + ", ".join(f"{stage} {ms:.0f}" for stage, ms in answer["timings_ms"].items()))
 
     with queries.open("rb") as queries_file, qrels.open("rb") as qrels_file:
-        report = _check(
+        evaluation = _check(
             client.post(
-                f"/v1/collections/{collection['id']}/evaluate",
+                f"/v1/collections/{collection['id']}/evaluations",
                 files=[
                     ("queries", (queries.name, queries_file, "application/jsonl")),
                     ("qrels", (qrels.name, qrels_file, "text/tab-separated-values")),
                 ],
                 data={"k": ",".join(str(k) for k in ks)},
             ),
-            "evaluating",
+            "starting the evaluation",
         )
+    evaluation = _wait_for_evaluation(client, evaluation)
+    if evaluation["status"] != "succeeded":
+        print(f"error: evaluation failed: {evaluation['error']}")
+        return 1
+    report = evaluation["result"]
     print(f"\nretrieval on {report['num_queries']} queries (depth {report['depth']}):")
     for name, value in report["mean"].items():
         print(f"  {name:<14} {value:.4f}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,13 +71,18 @@ class Retriever:
         return Retrieval(hits, embedded - started, time.perf_counter() - embedded)
 
     def rank_documents(
-        self, collection: Collection, queries: Sequence[str], depth: int, progress=None
+        self,
+        collection: Collection,
+        queries: Sequence[str],
+        depth: int,
+        progress: Callable[[int], None] | None = None,
     ) -> list[dict[str, float]]:
         """Rank documents for each query by their best chunk, keeping the top `depth` documents.
 
         Returns one run entry per query: external document id -> best chunk score.
+        `progress` receives the number of queries ranked so far.
         """
-        vectors = self._models.embed(list(queries), progress=progress)
+        vectors = self._models.embed(list(queries))
         total = self._indexes.count(collection.id, collection.index_kind)
         with self._session_factory() as session:
             owner = dict(
@@ -90,6 +95,8 @@ class Retriever:
         runs = []
         for vector in vectors:
             runs.append(self._documents_for(collection, vector[None, :], depth, total, owner))
+            if progress is not None:
+                progress(len(runs))
         return runs
 
     def _documents_for(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.repository import collection_vectors
 from app.db.session import create_db_engine, make_session_factory, upgrade_database
+from app.evaluation.jobs import EvaluationWorker
 from app.models_registry import ModelRegistry
 from app.rag.base import Strategy
 from app.rag.naive import NaiveStrategy
@@ -29,6 +30,7 @@ class Runtime:
     models: ModelRegistry
     indexes: IndexStore
     workers: IngestionWorkers
+    evaluations: EvaluationWorker
     retriever: Retriever
     strategies: dict[str, Strategy]
 
@@ -65,14 +67,17 @@ class Runtime:
             models=models,
             indexes=indexes,
             workers=workers,
+            evaluations=EvaluationWorker(session_factory=session_factory, retriever=retriever),
             retriever=retriever,
             strategies={naive.name: naive},
         )
 
     def start(self) -> None:
         self.workers.start()
+        self.evaluations.start()
         logger.info("docent started with data folder %s", self.settings.data_dir.resolve())
 
     def stop(self) -> None:
         self.workers.stop()
+        self.evaluations.stop()
         self.engine.dispose()

@@ -44,7 +44,14 @@ def create_app(settings: Settings | None = None, *, preload_models: bool = False
     )
     _serve_local_docs(app)
     install_error_handlers(app)
-    for router in (collections.router, documents.router, jobs.router, query.router, evaluate.router):
+    for router in (
+        collections.router,
+        documents.router,
+        jobs.router,
+        query.router,
+        evaluate.router,
+        evaluate.jobs_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

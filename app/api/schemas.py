@@ -185,3 +185,21 @@ class EvaluateResponse(BaseModel):
     mean: dict[str, float]
     per_query: dict[str, dict[str, float]]
     timings_ms: dict[str, float]
+
+
+class EvaluationProgress(BaseModel):
+    done: int = Field(description="Queries ranked so far.")
+    total: int
+    fraction: float = Field(description="done / total, from 0 to 1.")
+
+
+class EvaluationJobPublic(BaseModel):
+    id: int
+    collection_id: int
+    status: JobStatus
+    progress: EvaluationProgress
+    error: str | None
+    result: EvaluateResponse | None = Field(description="The evaluation, once the job has succeeded.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -141,3 +141,28 @@ class Chunk(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)
 
     document: Mapped[Document] = relationship(back_populates="chunks")
+
+
+class EvaluationJob(Base):
+    """A retrieval evaluation run in the background, with the request it was given."""
+
+    __tablename__ = "evaluation_jobs"
+    __table_args__ = NO_ID_REUSE
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(JobStatus, native_enum=False, length=16), default=JobStatus.queued, index=True
+    )
+    total_queries: Mapped[int] = mapped_column(Integer, default=0)
+    processed_queries: Mapped[int] = mapped_column(Integer, default=0)
+    # The validated request as JSON, so a job interrupted by a restart can run again.
+    request: Mapped[str] = mapped_column(Text)
+    # The EvaluateResponse as JSON once the job has succeeded.
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

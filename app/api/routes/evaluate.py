@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from app.api.convert import milliseconds
-from app.api.deps import CollectionDep, RuntimeDep
-from app.api.errors import ApiError
-from app.api.schemas import EvaluateRequest, EvaluateResponse
+from app.api.deps import CollectionDep, RuntimeDep, SessionDep
+from app.api.errors import ApiError, not_found
+from app.api.schemas import (
+    EvaluateRequest,
+    EvaluateResponse,
+    EvaluationJobPublic,
+    EvaluationProgress,
+)
+from app.db.models import EvaluationJob
 from app.evaluation.beir import InvalidJudgementsError, parse_qrels, parse_queries
-from app.evaluation.metrics import evaluate_run
+from app.evaluation.service import (
+    EvaluationPlan,
+    NothingToEvaluateError,
+    plan_evaluation,
+    run_evaluation,
+)
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/collections/{collection_id}", tags=["evaluation"])
+jobs_router = APIRouter(prefix="/v1/evaluations", tags=["evaluation"])
 
 _MULTIPART_HELP = (
     "send JSON {queries, qrels, k, depth}, or multipart form data with files 'queries' "
@@ -92,46 +103,72 @@ async def _read_multipart(request: Request) -> dict[str, Any]:
     return fields
 
 
+def _plan(body: EvaluateRequest) -> EvaluationPlan:
+    try:
+        return plan_evaluation(body.query_texts(), body.qrels)
+    except NothingToEvaluateError as error:
+        raise ApiError(422, str(error)) from error
+
+
 @router.post("/evaluate", response_model=EvaluateResponse, openapi_extra=_OPENAPI_BODY)
 async def evaluate(request: Request, collection: CollectionDep, runtime: RuntimeDep) -> EvaluateResponse:
-    """Rank the collection's documents for each judged query and score the ranking.
+    """Rank the collection's documents for each judged query and score the ranking, within the request.
 
     Documents are ranked by their best chunk and matched to judgements by external id.
+    For large query sets, POST .../evaluations runs the same evaluation as a job with progress.
     """
     body = await _read_request(request)
-    return await run_in_threadpool(_evaluate, body, collection, runtime)
-
-
-def _evaluate(body: EvaluateRequest, collection, runtime) -> EvaluateResponse:
-    started = time.perf_counter()
-    queries = body.query_texts()
-    judged = {
-        query_id: judgements
-        for query_id, judgements in body.qrels.items()
-        if queries.get(query_id, "").strip() and any(grade >= 1 for grade in judgements.values())
-    }
-    skipped = sorted(set(body.qrels) - set(judged))
-    if not judged:
-        raise ApiError(
-            422,
-            "no query can be evaluated: each judged query needs a text in 'queries' "
-            "and at least one judgement with grade >= 1",
-        )
-    query_ids = sorted(judged)
-    runs = runtime.retriever.rank_documents(collection, [queries[q] for q in query_ids], body.depth)
-    ranked = time.perf_counter()
-    result = evaluate_run(dict(zip(query_ids, runs)), judged, body.k)
-    logger.info(
-        "evaluated collection %d on %d queries: %s",
-        collection.id, result.num_queries, {name: round(value, 4) for name, value in result.mean.items()},
+    plan = _plan(body)
+    report = await run_in_threadpool(
+        run_evaluation, runtime.retriever, collection, plan, body.k, body.depth
     )
-    return EvaluateResponse(
-        collection_id=collection.id,
-        num_queries=result.num_queries,
-        skipped_queries=skipped,
-        k=body.k,
-        depth=body.depth,
-        mean=result.mean,
-        per_query=result.per_query,
-        timings_ms=milliseconds({"retrieve": ranked - started, "score": time.perf_counter() - ranked}),
+    return EvaluateResponse(**asdict(report))
+
+
+@router.post(
+    "/evaluations",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=EvaluationJobPublic,
+    openapi_extra=_OPENAPI_BODY,
+)
+async def create_evaluation(
+    request: Request, collection: CollectionDep, session: SessionDep, runtime: RuntimeDep
+) -> EvaluationJobPublic:
+    """Queue the same evaluation as POST .../evaluate, and return a job that reports progress."""
+    body = await _read_request(request)
+    plan = _plan(body)
+    stored = {"queries": plan.queries, "qrels": plan.qrels, "skipped": plan.skipped, "k": body.k, "depth": body.depth}
+    job = EvaluationJob(collection_id=collection.id, total_queries=len(plan.queries), request=json.dumps(stored))
+    session.add(job)
+    session.commit()
+    runtime.evaluations.submit(job.id)
+    logger.info("queued evaluation job %d: %d queries on collection %d", job.id, len(plan.queries), collection.id)
+    return evaluation_job_public(job)
+
+
+@jobs_router.get("/{job_id}", response_model=EvaluationJobPublic)
+def read_evaluation(job_id: int, session: SessionDep) -> EvaluationJobPublic:
+    """Return an evaluation job's status and progress, with the evaluation once it has succeeded."""
+    job = session.get(EvaluationJob, job_id)
+    if job is None:
+        raise not_found("evaluation", job_id)
+    return evaluation_job_public(job)
+
+
+def evaluation_job_public(job: EvaluationJob) -> EvaluationJobPublic:
+    total = job.total_queries
+    return EvaluationJobPublic(
+        id=job.id,
+        collection_id=job.collection_id,
+        status=job.status,
+        progress=EvaluationProgress(
+            done=job.processed_queries,
+            total=total,
+            fraction=round(job.processed_queries / total, 4) if total else 1.0,
+        ),
+        error=job.error,
+        result=EvaluateResponse.model_validate_json(job.result) if job.result else None,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
     )
