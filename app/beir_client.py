@@ -42,20 +42,11 @@ def _create_collection(client: httpx.Client, name: str, replace: bool) -> dict:
     return _check(response, "creating the collection")
 
 
-def _wait_for_job(client: httpx.Client, job: dict) -> dict:
-    with tqdm(total=job["progress"]["total"], unit="doc", desc="ingesting") as bar:
+def _follow(client: httpx.Client, path: str, job: dict, *, unit: str, label: str) -> dict:
+    """Poll a job at path with a progress bar until it succeeds or fails."""
+    with tqdm(total=job["progress"]["total"], unit=unit, desc=label) as bar:
         while True:
-            job = _check(client.get(f"/v1/jobs/{job['id']}"), "reading the job")
-            bar.update(job["progress"]["done"] - bar.n)
-            if job["status"] in ("succeeded", "failed"):
-                return job
-            time.sleep(POLL_SECONDS)
-
-
-def _wait_for_evaluation(client: httpx.Client, job: dict) -> dict:
-    with tqdm(total=job["progress"]["total"], unit="query", desc="evaluating") as bar:
-        while True:
-            job = _check(client.get(f"/v1/evaluations/{job['id']}"), "reading the evaluation")
+            job = _check(client.get(f"{path}/{job['id']}"), f"reading {path}/{job['id']}")
             bar.update(job["progress"]["done"] - bar.n)
             if job["status"] in ("succeeded", "failed"):
                 return job
@@ -110,7 +101,7 @@ def _run(client, dataset, corpus, queries, qrels, collection_name, question, ks,
         )
     for record in upload["skipped"]:
         print(f"skipped {record['file']} line {record['line']}: {record['reason']}")
-    job = _wait_for_job(client, upload["job"])
+    job = _follow(client, "/v1/jobs", upload["job"], unit="doc", label="ingesting")
     seconds = time.perf_counter() - started
     done = job["progress"]["done"]
     print(f"job {job['id']} {job['status']}: {done} documents in {seconds:.1f} s, {done / seconds:.1f} documents/s")
@@ -145,7 +136,7 @@ def _run(client, dataset, corpus, queries, qrels, collection_name, question, ks,
             ),
             "starting the evaluation",
         )
-    evaluation = _wait_for_evaluation(client, evaluation)
+    evaluation = _follow(client, "/v1/evaluations", evaluation, unit="query", label="evaluating")
     if evaluation["status"] != "succeeded":
         print(f"error: evaluation failed: {evaluation['error']}")
         return 1

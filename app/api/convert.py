@@ -8,6 +8,11 @@ from app.rag.base import Source
 from app.retrieval import RetrievedChunk
 
 
+def fraction(done: int, total: int) -> float:
+    """Return done / total rounded for display; an empty job counts as complete."""
+    return round(done / total, 4) if total else 1.0
+
+
 def job_public(job: IngestionJob) -> JobPublic:
     total = job.total_documents
     return JobPublic(
@@ -18,7 +23,7 @@ def job_public(job: IngestionJob) -> JobPublic:
             done=job.processed_documents,
             total=total,
             failed=job.failed_documents,
-            fraction=round(job.processed_documents / total, 4) if total else 1.0,
+            fraction=fraction(job.processed_documents, total),
         ),
         error=job.error,
         created_at=job.created_at,

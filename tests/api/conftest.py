@@ -23,13 +23,18 @@ def collection_id(client) -> int:
     return response.json()["id"]
 
 
-def wait_for_job(client, job_id: int, timeout: float = 120.0) -> dict:
+def wait_until_done(client, path: str, timeout: float = 120.0) -> dict:
+    """Poll a job resource until its status is final, and return it."""
     import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = client.get(f"/v1/jobs/{job_id}").json()
+        job = client.get(path).json()
         if job["status"] in ("succeeded", "failed"):
             return job
         time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish within {timeout} s: {job}")
+    raise AssertionError(f"{path} did not finish within {timeout} s: {job}")
+
+
+def wait_for_job(client, job_id: int, timeout: float = 120.0) -> dict:
+    return wait_until_done(client, f"/v1/jobs/{job_id}", timeout)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from tests.api.conftest import wait_for_job
+from tests.api.conftest import wait_for_job, wait_until_done
 
 DOCUMENTS = {
     "flutter": "Flutter is a self-excited oscillation of a wing in an airstream.",
@@ -29,14 +27,8 @@ def judged_collection(client, collection_id) -> int:
     return collection_id
 
 
-def wait_for_evaluation(client, job_id: int, timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/evaluations/{job_id}").json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"evaluation {job_id} did not finish within {timeout} s: {job}")
+def wait_for_evaluation(client, job_id: int) -> dict:
+    return wait_until_done(client, f"/v1/evaluations/{job_id}")
 
 
 def test_evaluate_scores_each_query(client, judged_collection):

@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from app.api.convert import fraction
 from app.api.deps import CollectionDep, RuntimeDep, SessionDep
 from app.api.errors import ApiError, not_found
 from app.api.schemas import (
@@ -164,7 +165,7 @@ def evaluation_job_public(job: EvaluationJob) -> EvaluationJobPublic:
         progress=EvaluationProgress(
             done=job.processed_queries,
             total=total,
-            fraction=round(job.processed_queries / total, 4) if total else 1.0,
+            fraction=fraction(job.processed_queries, total),
         ),
         error=job.error,
         result=EvaluateResponse.model_validate_json(job.result) if job.result else None,
