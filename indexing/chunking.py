@@ -2,10 +2,10 @@
 
 Each chunk is a verbatim slice of the text, found through the tokenizer's
 offset mapping, and contains at most `max_window` tokens when tokenized again on
-its own, so the embedder never truncates it. Cuts prefer, in order: a paragraph
-break or a sentence end in the last part of the window, then the last
-whitespace, then the last word boundary (CJK text has no spaces), and only
-then a cut inside a word (a single very long word).
+its own, so the embedder never truncates it. A cut goes, by preference, at a
+paragraph break or sentence end in the last part of the window. Failing that it
+goes at the last whitespace, then at the last word boundary (CJK text has no
+spaces). Only a single very long word is cut inside.
 """
 
 from __future__ import annotations

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from app.api.schemas import ChunkHit, DocumentPublic, JobProgress, JobPublic, SourcePublic
-from app.db.models import Document, IngestionJob
+from app.api.schemas import (
+    ChunkHit,
+    DocumentPublic,
+    EvaluateResponse,
+    EvaluationJobPublic,
+    EvaluationProgress,
+    JobProgress,
+    JobPublic,
+    SourcePublic,
+)
+from app.db.models import Document, EvaluationJob, IngestionJob
 from app.rag.base import Source
 from app.retrieval import RetrievedChunk
 
@@ -75,3 +84,22 @@ def source_public(source: Source) -> SourcePublic:
 
 def milliseconds(seconds: dict[str, float]) -> dict[str, float]:
     return {stage: round(value * 1000, 2) for stage, value in seconds.items()}
+
+
+def evaluation_job_public(job: EvaluationJob) -> EvaluationJobPublic:
+    total = job.total_queries
+    return EvaluationJobPublic(
+        id=job.id,
+        collection_id=job.collection_id,
+        status=job.status,
+        progress=EvaluationProgress(
+            done=job.processed_queries,
+            total=total,
+            fraction=fraction(job.processed_queries, total),
+        ),
+        error=job.error,
+        result=EvaluateResponse.model_validate_json(job.result) if job.result else None,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )

@@ -12,15 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from app.api.convert import fraction
+from app.api.convert import evaluation_job_public
 from app.api.deps import CollectionDep, RuntimeDep, SessionDep
 from app.api.errors import ApiError, not_found
-from app.api.schemas import (
-    EvaluateRequest,
-    EvaluateResponse,
-    EvaluationJobPublic,
-    EvaluationProgress,
-)
+from app.api.schemas import EvaluateRequest, EvaluateResponse, EvaluationJobPublic
 from app.db.models import EvaluationJob
 from app.evaluation.beir import InvalidJudgementsError, parse_qrels, parse_queries
 from app.evaluation.service import (
@@ -154,22 +149,3 @@ def read_evaluation(job_id: int, session: SessionDep) -> EvaluationJobPublic:
     if job is None:
         raise not_found("evaluation", job_id)
     return evaluation_job_public(job)
-
-
-def evaluation_job_public(job: EvaluationJob) -> EvaluationJobPublic:
-    total = job.total_queries
-    return EvaluationJobPublic(
-        id=job.id,
-        collection_id=job.collection_id,
-        status=job.status,
-        progress=EvaluationProgress(
-            done=job.processed_queries,
-            total=total,
-            fraction=fraction(job.processed_queries, total),
-        ),
-        error=job.error,
-        result=EvaluateResponse.model_validate_json(job.result) if job.result else None,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
